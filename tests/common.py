@@ -1,0 +1,113 @@
+"""Shared set-up: two real Home Assistant peers, users of every role.
+
+The peers are the project's ``test`` profile (see ``tools/ha_peers.py``): the
+test command starts them and exports ``HA_TEST_PEERS``; without it (Odoo's
+own runner, for instance) they are started here, which takes a minute the
+first time.
+"""
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+from odoo.tests import new_test_user
+
+ADDON_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_harness():
+    spec = importlib.util.spec_from_file_location("odoo_ha_addon_peers", ADDON_ROOT / "tools" / "ha_peers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_peers = None
+
+
+def test_peers():
+    """The two running test peers, started on first use."""
+    global _peers
+    if _peers is None:
+        harness = load_harness()
+        state_file = os.environ.get("HA_TEST_PEERS")
+        if state_file and Path(state_file).is_file():
+            _peers = harness.load_peers("test")
+            if not all(peer.is_running() for peer in _peers):
+                _peers = harness.ensure_up("test")
+        else:
+            _peers = harness.ensure_up("test")
+    return _peers
+
+
+class HACommon:
+    """Mixin for TransactionCase and HttpCase.
+
+    Instance A (peer Alpha) allows ``user_a`` and ``user_both``; instance B
+    (peer Beta) allows ``user_both`` only. ``user_open`` is an HA user listed
+    on no instance: they see only instances with no allowed users.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.peer_a, cls.peer_b = test_peers()
+        Instance = cls.env["ha.instance"]
+        # Instances from demo data or an earlier run must not change the
+        # answers expected below.
+        Instance.search([]).write({"active": False})
+        cls.admin = cls.env.ref("base.user_admin")
+        cls.manager = new_test_user(cls.env, "ha_manager", groups="odoo_ha_addon.group_ha_manager", name="HA Manager")
+        cls.user_a = new_test_user(cls.env, "ha_user_a", groups="odoo_ha_addon.group_ha_user", name="HA User A")
+        cls.user_both = new_test_user(
+            cls.env, "ha_user_both", groups="odoo_ha_addon.group_ha_user", name="HA User Both"
+        )
+        cls.user_open = new_test_user(
+            cls.env, "ha_user_open", groups="odoo_ha_addon.group_ha_user", name="HA User Open"
+        )
+        cls.internal = new_test_user(cls.env, "ha_internal", groups="base.group_user", name="Internal")
+        cls.portal = new_test_user(cls.env, "ha_portal", groups="base.group_portal", name="Portal")
+        cls.instance_a = Instance.create(
+            {
+                "name": "Alpha",
+                "api_url": cls.peer_a.url,
+                "api_token": cls.peer_a.token,
+                "sequence": 1,
+                "user_ids": [(6, 0, [cls.user_a.id, cls.user_both.id])],
+            }
+        )
+        cls.instance_b = Instance.create(
+            {
+                "name": "Beta",
+                "api_url": cls.peer_b.url,
+                "api_token": cls.peer_b.token,
+                "sequence": 2,
+                "user_ids": [(6, 0, [cls.user_both.id])],
+            }
+        )
+        cls.tokens = [cls.peer_a.token, cls.peer_b.token]
+
+
+class BusMixin:
+    """Read the bus notifications the test transaction produced."""
+
+    def setUp(self):
+        super().setUp()
+        self.env.cr.precommit.run()
+        self._bus_mark = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
+
+    def bus_notifications(self):
+        """``[(channel, type, payload)]`` sent since the test started; the
+        bus writes them at commit time, so run that hook now."""
+        self.env.cr.precommit.run()
+        rows = self.env["bus.bus"].sudo().search([("id", ">", self._bus_mark)], order="id")
+        self._bus_mark = rows[-1:].id or self._bus_mark
+        result = []
+        for row in rows:
+            message = json.loads(row.message)
+            result.append((tuple(json.loads(row.channel)), message["type"], message["payload"]))
+        return result
+
+    def partner_channel(self, user):
+        return (self.env.cr.dbname, "res.partner", user.partner_id.id)
