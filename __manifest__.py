@@ -13,8 +13,10 @@
         "security/ir.model.access.csv",
         "security/ha_rules.xml",
         "views/ha_instance_views.xml",
+        "views/ha_mirror_views.xml",
         "views/ha_menus.xml",
     ],
+    "post_load": "_post_load",
     "installable": True,
     "application": True,
 }

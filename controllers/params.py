@@ -5,6 +5,7 @@ bounds; anything else is refused with ``invalid_params`` before any work is
 done, so a hostile or buggy client cannot reach the models with odd values.
 """
 
+import json
 import re
 
 from ..exceptions import InvalidParams
@@ -58,7 +59,74 @@ def parse(env, spec, values):
         if name not in values or values[name] is None:
             if param.required:
                 raise InvalidParams(env._("%(name)s is required.", name=name))
-            parsed[name] = param.default
+            parsed[name] = param.default() if callable(param.default) else param.default
             continue
         parsed[name] = param.check(env, name, values[name])
     return parsed
+
+
+SLUG_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+TARGET_KEYS = ("entity_id", "device_id", "area_id", "floor_id", "label_id")
+MAX_DATA_BYTES = 64 * 1024
+MAX_BATCH = 100
+
+
+def slug(env, name, value):
+    """A Home Assistant domain or service name."""
+    if not isinstance(value, str) or not SLUG_RE.match(value):
+        raise InvalidParams(env._("%(name)s must be a Home Assistant name such as light or turn_on.", name=name))
+    return value
+
+
+def text(max_length):
+    def check(env, name, value):
+        if not isinstance(value, str) or not value or len(value) > max_length:
+            raise InvalidParams(env._("%(name)s must be a text of 1 to %(max)s characters.", name=name, max=max_length))
+        return value
+
+    return check
+
+
+def json_object(env, name, value):
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        raise InvalidParams(env._("%(name)s must be a JSON object.", name=name))
+    if len(json.dumps(value)) > MAX_DATA_BYTES:
+        raise InvalidParams(env._("%(name)s is too large.", name=name))
+    return value
+
+
+def target(env, name, value):
+    json_object(env, name, value)
+    for key, ids in value.items():
+        if key not in TARGET_KEYS:
+            raise InvalidParams(env._("%(name)s may only contain: %(keys)s.", name=name, keys=", ".join(TARGET_KEYS)))
+        items = [ids] if isinstance(ids, str) else ids
+        if not isinstance(items, list) or not all(isinstance(item, str) and len(item) <= 255 for item in items):
+            raise InvalidParams(env._("%(name)s.%(key)s must be an id or a list of ids.", name=name, key=key))
+    return value
+
+
+SERVICE_CALL = {
+    "domain": Param(slug, required=True),
+    "service": Param(slug, required=True),
+    "service_data": Param(json_object, default=dict),
+    "target": Param(target),
+}
+
+
+def service_calls(env, name, value):
+    """A batch of service calls: the list itself must be sound, while each
+    call is checked on its own so that one bad call fails alone."""
+    if not isinstance(value, list) or not value:
+        raise InvalidParams(env._("%(name)s must be a non-empty list of service calls.", name=name))
+    if len(value) > MAX_BATCH:
+        raise InvalidParams(env._("%(name)s may hold at most %(max)s calls.", name=name, max=MAX_BATCH))
+    calls = []
+    for call in value:
+        try:
+            if not isinstance(call, dict):
+                raise InvalidParams(env._("Each service call must be a JSON object."))
+            calls.append(parse(env, SERVICE_CALL, call))
+        except InvalidParams as error:
+            calls.append(error)
+    return calls

@@ -1,5 +1,16 @@
 """Home Assistant WebSocket client, plain Python (no Odoo import).
 
+::
+
+    client = HAClient(url, token, on_state=print).start()
+    client.wait_connected(10)
+    states = client.call("get_states")
+    results = client.call_many([service_message("light", "toggle", target=...), ...], timeout=30)
+    sub = client.subscribe_events(callback, "state_changed")  # callback(event) on the reader thread
+    client.close()
+
+    probe(url, token, timeout=10)  # the "Test connection" button
+
 Imports inside the package are relative, so it works both as ``ha_client``
 and as ``odoo.addons.odoo_ha_addon.ha_client``.
 """

@@ -42,6 +42,8 @@ _TRAFFIC = ("frames_received", "messages_received", "bytes_received")
 
 
 class State:
+    """The connection states: plain strings, to be stored as they are."""
+
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"  # retrying: Home Assistant unreachable or the link dropped
@@ -74,10 +76,22 @@ def backoff_delay(attempt, first=1.0, cap=30.0):
 class HAClient:
     """Client of one Home Assistant instance; see the module doc for threads."""
 
-    def __init__(self, url, token, *, name=None, on_state=None, timeout=30.0,
-                 connect_timeout=10.0, ping_interval=10.0, pong_timeout=10.0,
-                 backoff_first=1.0, backoff_max=30.0,
-                 max_frame_size=DEFAULT_MAX_FRAME_SIZE, verify_ssl=True):
+    def __init__(
+        self,
+        url,
+        token,
+        *,
+        name=None,
+        on_state=None,
+        timeout=30.0,
+        connect_timeout=10.0,
+        ping_interval=10.0,
+        pong_timeout=10.0,
+        backoff_first=1.0,
+        backoff_max=30.0,
+        max_frame_size=DEFAULT_MAX_FRAME_SIZE,
+        verify_ssl=True,
+    ):
         self._url = base_url(url)
         self._token = token
         self.name = name or self._url
@@ -218,6 +232,7 @@ class HAClient:
 
     def wait_connected(self, timeout):
         """Wait until connected; ``False`` on timeout, ``auth_failed`` or close."""
+
         def live():
             # Not the state: it lags behind reconnect() until the worker notices the drop.
             return self._connection is not None and not self._connection.closed
@@ -269,8 +284,7 @@ class HAClient:
                 results.append(err)
         return results
 
-    def call_service(self, domain, service, service_data=None, target=None,
-                     return_response=False, timeout=None):
+    def call_service(self, domain, service, service_data=None, target=None, return_response=False, timeout=None):
         """Call a service; returns Home Assistant's result: ``{"context", "response"?}``."""
         message = service_message(domain, service, service_data, target, return_response)
         return self._command(encode(message)).result(self._timeout(timeout))
@@ -280,9 +294,9 @@ class HAClient:
 
         Works for ``subscribe_events``, ``subscribe_entities``,
         ``subscribe_trigger``, ``system_health/info``... Returns a
-        :class:`Subscription` once Home Assistant accepted it. Unless
-        ``resubscribe`` is false, it is sent again after every reconnection,
-        with the same callback.
+        :class:`Subscription` once Home Assistant accepted it; events may
+        reach the callback before that. Unless ``resubscribe`` is false, it
+        is sent again after every reconnection, with the same callback.
         """
         self._check_not_worker()
         sub = Subscription(self, dict(message), callback, resubscribe)
@@ -392,7 +406,8 @@ class HAClient:
                     self._stats[key] += getattr(connection, key)
         if outcome is None or self._closing:
             return 0
-        self._set_state(State.ERROR if outcome else State.DISCONNECTED, connection.reason)
+        requested = self._generation != generation  # by reconnect() or update_credentials()
+        self._set_state(State.ERROR if outcome else State.DISCONNECTED, connection.reason, quiet=requested)
         if time.monotonic() - started >= STABLE_CONNECTION:
             attempt = 0
         return self._backoff(generation, attempt)
@@ -409,10 +424,17 @@ class HAClient:
             if self._closing or generation != self._generation:
                 return None  # credentials changed while connecting: start over
             self._connection = connection
+        for sub in subscriptions:
+            if not sub.active:  # unsubscribed while this connection was not published yet
+                connection.unsubscribe(sub)
         self._stats["connections"] += 1
         self._set_state(State.CONNECTED, ha_version=connection.ha_version)
-        _LOGGER.info("Home Assistant client %s: connected to Home Assistant %s at %s",
-                     self.name, connection.ha_version, self._url)
+        _LOGGER.info(
+            "Home Assistant client %s: connected to Home Assistant %s at %s",
+            self.name,
+            connection.ha_version,
+            self._url,
+        )
         reason, fault = connection.read(self.ping_interval, self.pong_timeout)
         connection.abort(reason)
         return fault
@@ -427,7 +449,7 @@ class HAClient:
         with self._lock:
             return 0 if self._generation != generation else attempt + 1
 
-    def _set_state(self, state, error=None, ha_version=None):
+    def _set_state(self, state, error=None, ha_version=None, quiet=False):
         with self._lock:
             self._state = state
             self._since = _now()
@@ -441,9 +463,9 @@ class HAClient:
                 self._last_error = error
             status = self._status()
             self._changed.notify_all()
-        if error and state != State.CLOSED:
+        if error:
             # Retrying against a peer that stays down repeats the same error: log it once.
-            log = _LOGGER.debug if repeated else _LOGGER.warning
+            log = _LOGGER.info if quiet else _LOGGER.debug if repeated else _LOGGER.warning
             log("Home Assistant client %s: %s: %s", self.name, state, error)
         if self._on_state is not None:
             try:

@@ -19,8 +19,7 @@ def encode(message):
     """
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ValueError("a Home Assistant command is a dict with a 'type' string")
-    body = json.dumps({key: value for key, value in message.items() if key != "id"},
-                      separators=(",", ":"))
+    body = json.dumps({key: value for key, value in message.items() if key != "id"}, separators=(",", ":"))
     return message["type"], body[1:]
 
 
@@ -52,8 +51,10 @@ def settle(future, result=None, exc=None):
         pass
 
 
-WAIT_ON_READER = ("waiting for a Home Assistant answer on the client's reader thread "
-                  "would deadlock it; use call_async() without waiting")
+WAIT_ON_READER = (
+    "waiting for a Home Assistant answer on the client's reader thread "
+    "would deadlock it; use call_async() without waiting"
+)
 
 
 class CallFuture(Future):
@@ -85,10 +86,10 @@ class CallFuture(Future):
 
 
 class Subscription:
-    """A live subscription; it survives reconnections until unsubscribed.
+    """A subscription; it is sent again after each reconnection until unsubscribed.
 
-    ``id`` is the id of the subscribe command on the current connection
-    (``None`` while disconnected); it changes after every reconnection.
+    ``id`` is the id its subscribe command got on the connection it was last
+    sent on: ids are per connection.
     """
 
     def __init__(self, client, message, callback, resubscribe):

@@ -111,20 +111,22 @@ class Connection:
 
         ``fault`` is true when Home Assistant broke the protocol or a limit
         rather than the network failing. The socket timeout is a fraction of
-        the heartbeat periods, so the loop wakes up to ping an idle link and
-        to notice a dead one: a link silent for ``ping_interval`` gets a
-        ping, and is dead if nothing comes back within ``pong_timeout``. The
-        same timeout bounds sends: one stalled that long drops the link.
+        the heartbeat periods, so the loop wakes up to ping a link silent
+        for ``ping_interval``, and gives it up if no byte comes back within
+        ``pong_timeout``. The same timeout bounds sends: one stalled that
+        long drops the link.
         """
         ws = self.ws
         ws.settimeout(min(ping_interval, pong_timeout) / 4)
-        last_received, ping_sent = time.monotonic(), None
+        ping_sent = None
         while not self.closed:
             try:
                 opcode, data = ws.recv_data(control_frame=True)
             except websocket.WebSocketTimeoutException:
-                now = time.monotonic()
-                if ping_sent is None and now - last_received >= ping_interval:
+                now, last_arrival = time.monotonic(), ws.frame_buffer.last_arrival
+                if ping_sent is not None and last_arrival > ping_sent:
+                    ping_sent = None  # anything received proves the peer alive, not only a pong
+                if ping_sent is None and now - last_arrival >= ping_interval:
                     ping_sent = now
                     self.send([encode({"type": "ping"})])
                 elif ping_sent is not None and now - ping_sent >= pong_timeout:
@@ -136,8 +138,6 @@ class Connection:
                 return "Home Assistant closed the connection", False
             except (OSError, websocket.WebSocketException) as err:
                 return f"connection lost: {err}", False
-            # Anything received proves the peer alive, not only a pong.
-            last_received, ping_sent = time.monotonic(), None
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 return "Home Assistant closed the connection", False
             if opcode == websocket.ABNF.OPCODE_TEXT:
@@ -178,6 +178,13 @@ class Connection:
             settle(future, message.get("result"))
             return
         error = message.get("error") or {}
-        settle(future, exc=HACommandError(
-            error.get("code") or "unknown_error", error.get("message") or "Home Assistant reported an error",
-            error.get("translation_domain"), error.get("translation_key"), error.get("translation_placeholders")))
+        settle(
+            future,
+            exc=HACommandError(
+                error.get("code") or "unknown_error",
+                error.get("message") or "Home Assistant reported an error",
+                error.get("translation_domain"),
+                error.get("translation_key"),
+                error.get("translation_placeholders"),
+            ),
+        )

@@ -59,9 +59,7 @@ class HACommandError(HAError):
     translated text.
     """
 
-    def __init__(
-        self, ha_code, message, translation_domain=None, translation_key=None, translation_placeholders=None
-    ):
+    def __init__(self, ha_code, message, translation_domain=None, translation_key=None, translation_placeholders=None):
         super().__init__(message)
         self.ha_code = ha_code
         self.translation_domain = translation_domain

@@ -6,7 +6,6 @@ share the handshake and the mapping of low-level failures onto the
 """
 
 import json
-import logging
 import ssl
 import time
 
@@ -14,8 +13,6 @@ import websocket
 
 from .errors import HAAuthInvalid, HAError, HANotHomeAssistant, HAProbeError, HAProbeTimeout, HAUnreachable
 from .urls import websocket_url
-
-_LOGGER = logging.getLogger(__name__)
 
 DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024
 
@@ -27,17 +24,25 @@ class FrameTooLarge(Exception):
         super().__init__(f"Home Assistant sent a message of {size} bytes, over the {limit} bytes limit")
 
 
-class _LimitedFrameBuffer(websocket.frame_buffer):
-    """Refuses a message as soon as its announced length is over the limit.
+class _GuardedFrameBuffer(websocket.frame_buffer):
+    """Frame reading with a size limit and a note of when bytes last arrived.
 
     websocket-client would otherwise allocate whatever length a frame header
-    announces. Fragments of one message count together.
+    announces; fragments of one message count together. The arrival time
+    lets the heartbeat count a big message still arriving as a sign of life.
     """
 
     def __init__(self, recv_fn, limit):
-        super().__init__(recv_fn, skip_utf8_validation=True)
+        super().__init__(self._recv_noting_arrival, skip_utf8_validation=True)
+        self._recv_fn = recv_fn
         self.limit = limit
         self._message_size = 0
+        self.last_arrival = time.monotonic()
+
+    def _recv_noting_arrival(self, bufsize):
+        data = self._recv_fn(bufsize)
+        self.last_arrival = time.monotonic()
+        return data
 
     def recv_length(self):
         super().recv_length()
@@ -59,7 +64,7 @@ class HAWebSocket(websocket.WebSocket):
 
     def __init__(self, max_frame_size=DEFAULT_MAX_FRAME_SIZE, **kwargs):
         super().__init__(skip_utf8_validation=True, enable_multithread=True, **kwargs)
-        self.frame_buffer = _LimitedFrameBuffer(self.frame_buffer.recv, max_frame_size)
+        self.frame_buffer = _GuardedFrameBuffer(self.frame_buffer.recv, max_frame_size)
 
 
 def ssl_context(verify_ssl):

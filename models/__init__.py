@@ -1,1 +1,17 @@
-from . import ha_entity, ha_instance, ha_instance_access, ha_instance_resolution, res_users
+from . import (
+    ha_area,
+    ha_device,
+    ha_entity,
+    ha_floor,
+    ha_instance,
+    ha_instance_access,
+    ha_instance_control,
+    ha_instance_live,
+    ha_instance_read,
+    ha_instance_resolution,
+    ha_instance_services,
+    ha_instance_sync,
+    ha_label,
+    ir_websocket,
+    res_users,
+)

@@ -40,6 +40,7 @@ def normalize_api_url(url):
 
 class HAInstance(models.Model):
     _name = "ha.instance"
+    _inherit = ["bus.listener.mixin"]
     _description = "Home Assistant instance"
     _order = "sequence, id"
 

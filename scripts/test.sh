@@ -23,6 +23,7 @@ say "Lint: ruff"
 "$PY" -m ruff format --no-cache --check "$REPO" >/dev/null || die "ruff format would change files: run '$PY -m ruff format .'"
 
 write_odoo_conf "$CONF" "$DB"
+export ODOO_HA_TEST_CONF="$CONF"
 
 if [ "${1:-}" = "--odoo-runner" ]; then
     shift
@@ -42,4 +43,4 @@ odoo_init "$CONF" "$DB"
 say "pytest (pytest-odoo, with the Odoo HTTP server)"
 cd "$ADDON"
 exec "$PY" -m pytest -p no:cacheprovider --odoo-config="$CONF" --odoo-database="$DB" --odoo-http \
-    "$ADDON/tests" "$ADDON/ha_client/tests" "$@"
+    "$ADDON/tests" "$ADDON/ha_client/tests" "$ADDON/system_tests" "$@"

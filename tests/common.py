@@ -9,9 +9,13 @@ first time.
 import importlib.util
 import json
 import os
+import socket
 from pathlib import Path
 
+from odoo import http
 from odoo.tests import new_test_user
+
+from ..services import pool
 
 ADDON_ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +43,13 @@ def test_peers():
         else:
             _peers = harness.ensure_up("test")
     return _peers
+
+
+def free_port():
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class HACommon:
@@ -87,6 +98,45 @@ class HACommon:
             }
         )
         cls.tokens = [cls.peer_a.token, cls.peer_b.token]
+        for instance in cls.instance_a | cls.instance_b:
+            # Each class makes new instances: close their call connections.
+            cls.addClassCleanup(pool.discard, cls.env.cr.dbname, instance.id)
+
+
+class RouteMixin:
+    """Call the addon's JSON routes over HTTP, as the browser does."""
+
+    def call(self, route, **params):
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params})
+        response = self.url_open(f"/odoo_ha_addon/{route}", data=body, headers={"Content-Type": "application/json"})
+        self.assertEqual(response.status_code, 200, response.text[:500])
+        for token in self.tokens:
+            self.assertNotIn(token, response.text, "a token leaked into a response")
+        payload = response.json()
+        self.assertNotIn("error", payload, payload)
+        return payload["result"]
+
+    def ok(self, route, **params):
+        result = self.call(route, **params)
+        self.assertTrue(result["success"], result)
+        self.assertEqual(set(result), {"success", "data"})
+        return result["data"]
+
+    def fails(self, route, code, **params):
+        result = self.call(route, **params)
+        self.assertEqual(result["success"], False, result)
+        self.assertEqual(result["error_code"], code, result)
+        self.assertIsInstance(result["error"], str)
+        self.assertTrue(result["error"])
+        self.assertNotIn("Traceback", result["error"])
+        return result
+
+    def stored_session(self):
+        """The session as the server saved it after the last request."""
+        return http.root.session_store.get(self.session.sid)
+
+    def login(self, user):
+        self.authenticate(user.login, user.login if user != self.admin else "admin")
 
 
 class BusMixin:

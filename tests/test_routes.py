@@ -1,48 +1,15 @@
 import json
 
-from odoo import http
 from odoo.tests import HttpCase, tagged
 
-from .common import HACommon
+from .common import HACommon, RouteMixin
 
 ROUTES = ["instances", "current_instance", "switch_instance", "check_access"]
 
 
 @tagged("post_install", "-at_install")
-class TestRoutes(HACommon, HttpCase):
+class TestRoutes(RouteMixin, HACommon, HttpCase):
     """The JSON routes over real HTTP, with real sessions, for every role."""
-
-    def call(self, route, **params):
-        body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params})
-        response = self.url_open(f"/odoo_ha_addon/{route}", data=body, headers={"Content-Type": "application/json"})
-        self.assertEqual(response.status_code, 200, response.text[:500])
-        for token in self.tokens:
-            self.assertNotIn(token, response.text, "a token leaked into a response")
-        payload = response.json()
-        self.assertNotIn("error", payload, payload)
-        return payload["result"]
-
-    def ok(self, route, **params):
-        result = self.call(route, **params)
-        self.assertTrue(result["success"], result)
-        self.assertEqual(set(result), {"success", "data"})
-        return result["data"]
-
-    def fails(self, route, code, **params):
-        result = self.call(route, **params)
-        self.assertEqual(result["success"], False, result)
-        self.assertEqual(result["error_code"], code, result)
-        self.assertIsInstance(result["error"], str)
-        self.assertTrue(result["error"])
-        self.assertNotIn("Traceback", result["error"])
-        return result
-
-    def stored_session(self):
-        """The session as the server saved it after the last request."""
-        return http.root.session_store.get(self.session.sid)
-
-    def login(self, user):
-        self.authenticate(user.login, user.login if user != self.admin else "admin")
 
     # -- manager and admin -------------------------------------------------
     def test_manager_sees_and_switches_everything(self):

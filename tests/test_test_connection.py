@@ -1,11 +1,10 @@
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
 
-from .common import HACommon
+from .common import HACommon, free_port
 
 
 class _NotHomeAssistant(BaseHTTPRequestHandler):
@@ -21,12 +20,6 @@ class _NotHomeAssistant(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @tagged("post_install", "-at_install")

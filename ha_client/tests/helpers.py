@@ -17,6 +17,27 @@ def wait_until(predicate, timeout, interval=0.05):
         time.sleep(interval)
 
 
+class Recorder:
+    """A callback that collects its arguments; callbacks run on the client's reader thread."""
+
+    def __init__(self):
+        self.items = []
+        self._lock = threading.Lock()
+
+    def __call__(self, item):
+        with self._lock:
+            self.items.append(item)
+
+    def matching(self, predicate):
+        with self._lock:
+            return [item for item in self.items if predicate(item)]
+
+
+def changed(entity_id):
+    """Predicate of the ``state_changed`` events of one entity."""
+    return lambda event: event["data"]["entity_id"] == entity_id
+
+
 def free_port():
     """A loopback port nothing listens on (it was free a moment ago)."""
     with socket.socket() as sock:

@@ -4,12 +4,16 @@ It teaches pytest's module naming that ``ha_client`` is a top-level package,
 as pytest-odoo teaches it the ``odoo.addons.`` prefix.
 """
 
+import sys
 from pathlib import Path
 
 import _pytest.pathlib
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PACKAGE = REPOSITORY / "ha_client"
+# pytest.ini puts only this directory on sys.path, to import this plugin
+# without importing the ha_client package through a path ending in "/../..".
+sys.path.insert(0, str(REPOSITORY))
 _resolve = _pytest.pathlib.resolve_pkg_root_and_module_name
 
 

@@ -1,10 +1,15 @@
 """Fixtures of the client tests: the real Home Assistant peers, and clients.
 
+Test modules load this plugin with ``pytest_plugins`` rather than through a
+``conftest.py``: pytest imports the conftest.py of a directory given on its
+command line before pytest-odoo installs the ``odoo.addons.`` module naming,
+and importing the addon under another name fails.
+
 The peers are the ``test`` profile of ``tools/ha_peers.py``: two Home
 Assistant 2025.4.4 demo instances on 127.0.0.1:18123 and 18124, shared with
 the addon's tests. ``scripts/test.sh`` starts them and exports
 ``HA_TEST_PEERS``; otherwise they are started here (about a minute the first
-time). Standalone runs also need ``pytest.ini`` of this directory.
+time).
 """
 
 import importlib.util
