@@ -4,6 +4,7 @@ Odoo runs as a real separate server (``workers=2``, a cron worker, the gevent
 worker and the addon's realtime worker) against the real peers.
 """
 
+import json
 import os
 import signal
 import time
@@ -75,9 +76,12 @@ def test_one_realtime_connection_per_instance(server, peers):
 def test_owner_survives_http_worker_recycling(server, peers):
     owner = wait_for(lambda: one_owner(server, peers), 60, "a single owner process")
     before = server.pids()
+    url = f"http://127.0.0.1:{server.http_port}/web/webclient/version_info"
+    body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": {}}).encode()
     for _ in range(20):  # limit_request=5: every HTTP worker is recycled
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/web/webclient/version_info", b"{}") as r:
-            r.read()
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
     wait_for(lambda: server.pids() - before, 20, "recycled HTTP workers")
     assert one_owner(server, peers) == owner
 
