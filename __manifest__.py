@@ -16,6 +16,12 @@
         "views/ha_mirror_views.xml",
         "views/ha_menus.xml",
     ],
+    "demo": ["demo/ha_instance_demo.xml"],
+    "assets": {
+        "web.assets_backend": ["odoo_ha_addon/static/src/**/*"],
+        "web.assets_unit_tests": ["odoo_ha_addon/static/tests/**/*.test.js"],
+        "web.assets_tests": ["odoo_ha_addon/static/tests/tours/**/*"],
+    },
     "post_load": "_post_load",
     "installable": True,
     "application": True,

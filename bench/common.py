@@ -100,6 +100,14 @@ class Session:
             result = error
         return time.perf_counter() - start, result
 
+    def keep_alive(self, path):
+        """Whether the server keeps the connection open after a JSON call:
+        Odoo's threaded server does (HTTP/1.1), a prefork worker does not."""
+        response = self.http.post(
+            self.base_url + path, json={"jsonrpc": "2.0", "method": "call", "params": {}}, timeout=self.timeout
+        )
+        return response.raw.version == 11 and response.headers.get("Connection", "").lower() != "close"
+
     def call_kw(self, model, method, args, kwargs=None):
         return self.rpc(
             f"/web/dataset/call_kw/{model}/{method}",

@@ -116,6 +116,7 @@ class HAClient:
         # what it is doing and starts over at once.
         self._generation = 0
         self._failed_generation = None
+        self._failed_attempts = 0
         self._closing = False
         self._thread = None
         # Traffic of finished connections; the live one keeps its own counters.
@@ -230,8 +231,12 @@ class HAClient:
         if connection is not None:
             connection.abort("reconnection requested")
 
-    def wait_connected(self, timeout):
-        """Wait until connected; ``False`` on timeout, ``auth_failed`` or close."""
+    def wait_connected(self, timeout, *, first_attempt=False):
+        """Wait until connected; ``False`` on timeout, ``auth_failed`` or close.
+
+        With ``first_attempt``, also give up as soon as a connection attempt
+        fails: a caller that must answer fast does not wait for the retries.
+        """
 
         def live():
             # Not the state: it lags behind reconnect() until the worker notices the drop.
@@ -242,9 +247,11 @@ class HAClient:
                 live()
                 or self._closing
                 or (self._state == State.AUTH_FAILED and self._failed_generation == self._generation)
+                or (first_attempt and self._failed_attempts > failures)
             )
 
         with self._changed:
+            failures = self._failed_attempts
             self._changed.wait_for(settled, timeout)
             return live()
 
@@ -387,6 +394,8 @@ class HAClient:
             return 0
         except HAError as err:
             unreachable = isinstance(err, (HAUnreachable, HATimeout))
+            with self._lock:
+                self._failed_attempts += 1
             self._set_state(State.DISCONNECTED if unreachable else State.ERROR, str(err))
             return self._backoff(generation, attempt)
         connection = Connection(ws, ha_version)

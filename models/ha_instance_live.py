@@ -145,12 +145,15 @@ class HAInstance(models.Model):
         instance = self.sudo().with_context(active_test=False).browse(instance_id).exists()
         if not instance:
             return False
-        state = status.state if status.state != "closed" else "disconnected"
+        closed = status.state == "closed"
+        state = "disconnected" if closed else status.state
         values = {
             # An archived instance stays "disabled" whatever its last link said.
             "connection_state": state if instance.active else "disabled",
             "connection_since": status.since.replace(tzinfo=None),
-            "last_error": status.last_error or False,
+            # A closed link was closed by Odoo: the previous drop's reason
+            # would mislead.
+            "last_error": self.env._("Odoo closed the connection.") if closed else status.last_error or False,
         }
         if status.ha_version:
             values["ha_version"] = status.ha_version

@@ -57,6 +57,15 @@ install_python_deps() {
     fi
 }
 
+install_js_tools() {
+    # ESLint and Prettier for the front end, pinned by package-lock.json.
+    if [ ! -x "$REPO/node_modules/.bin/eslint" ] || [ "$REPO/package-lock.json" -nt "$REPO/node_modules/.package-lock.json" ]; then
+        command -v npm >/dev/null || die "npm is needed for the JavaScript lint: install Node.js 18+ (Debian: apt-get install nodejs npm)."
+        say "Installing the JavaScript lint tools"
+        (cd "$REPO" && npm ci --no-audit --no-fund --silent)
+    fi
+}
+
 install_chromium() {
     command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null && return 0
     [ "$(id -u)" = 0 ] || die "Chromium is needed for the browser tests: install it (Debian: sudo apt-get install chromium)."

@@ -13,6 +13,7 @@ CONF="$CACHE/odoo-test-$RUN_ID.conf"
 require_odoo
 start_postgres
 install_python_deps
+install_js_tools
 install_chromium
 link_addon
 ha_peers_up test
@@ -21,6 +22,9 @@ export HA_TEST_PEERS="$CACHE/peers/test.json"
 say "Lint: ruff"
 "$PY" -m ruff check --no-cache "$REPO"
 "$PY" -m ruff format --no-cache --check "$REPO" >/dev/null || die "ruff format would change files: run '$PY -m ruff format .'"
+say "Lint: eslint, prettier"
+(cd "$REPO" && node_modules/.bin/eslint --no-error-on-unmatched-pattern static && node_modules/.bin/prettier --check --log-level warn --no-error-on-unmatched-pattern "static/**/*.js") ||
+    die "JavaScript lint failed: fix the findings above (node_modules/.bin/prettier --write 'static/**/*.js' formats)."
 
 write_odoo_conf "$CONF" "$DB"
 export ODOO_HA_TEST_CONF="$CONF"

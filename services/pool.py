@@ -13,8 +13,8 @@ import threading
 
 from ..ha_client import HAClient
 
-# The first call of a process waits this long for the handshake; later calls
-# never wait for a connection.
+# The first call of a process waits this long for the handshake (a failed
+# attempt ends the wait at once); later calls never wait for a connection.
 FIRST_CONNECT_WAIT = 5.0
 
 _lock = threading.Lock()
@@ -32,9 +32,9 @@ def get_client(dbname, instance_id, url, token):
             _clients[key] = client
     if created:
         client.start()
-        client.wait_connected(FIRST_CONNECT_WAIT)
+        client.wait_connected(FIRST_CONNECT_WAIT, first_attempt=True)
     elif client.update_credentials(url, token):
-        client.wait_connected(FIRST_CONNECT_WAIT)
+        client.wait_connected(FIRST_CONNECT_WAIT, first_attempt=True)
     return client
 
 

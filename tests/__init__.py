@@ -1,6 +1,7 @@
 from . import (
     test_bus,
     test_instance,
+    test_js,
     test_live_routes,
     test_mirror,
     test_resolution,

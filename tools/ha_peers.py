@@ -94,6 +94,8 @@ BETA = {
 PROFILES = {
     "demo": [("HA Alpha", 8123, ALPHA), ("HA Beta", 8124, BETA)],
     "test": [("HA Test Alpha", 18123, ALPHA), ("HA Test Beta", 18124, BETA)],
+    # Fault drills stop, kill and freeze their peers: never the shared test ones.
+    "drill": [("HA Drill Alpha", 18133, ALPHA), ("HA Drill Beta", 18134, BETA)],
 }
 
 # Integrations are listed one by one because default_config pulls in

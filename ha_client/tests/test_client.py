@@ -65,6 +65,16 @@ def test_unreachable_retries_soon_and_calls_fail_at_once(make_client):
     assert time.monotonic() - started < 5  # nothing waited for the 30 s timeout
 
 
+def test_wait_for_the_first_attempt_only(make_client, peer):
+    client = make_client(f"http://127.0.0.1:{free_port()}", "token")
+    started = time.monotonic()
+    assert client.wait_connected(30, first_attempt=True) is False
+    assert time.monotonic() - started < 10  # returned at the refusal, not after 30 s of retries
+    assert client.state in ("disconnected", "connecting")
+    live = make_client(peer.url, peer.token)
+    assert live.wait_connected(30, first_attempt=True) is True
+
+
 def test_web_server_is_an_error_state(make_client):
     # A real web server (http.server) that is not Home Assistant.
     with web_server() as url:
