@@ -15,6 +15,7 @@
         "views/ha_instance_views.xml",
         "views/ha_mirror_views.xml",
         "views/ha_menus.xml",
+        "views/ha_dashboard.xml",
     ],
     "demo": ["demo/ha_instance_demo.xml"],
     "assets": {

@@ -18,11 +18,13 @@ How the figures are taken:
 - ``call_service`` comes last in a round and the round waits, untimed, until
   the toggle is in the mirror: otherwise the next route would be measured
   while Home Assistant and the realtime owner process the state change.
+  An untimed call then wakes the server up after that pause.
 - Besides the client-side latency, the table shows what Odoo's own request
   log says of the measured calls (median SQL queries and server time).
 """
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -176,6 +178,7 @@ class ModeBench:
 
     def run(self):
         self.say(f"start, {load_average()}")
+        self.load_at_start = os.getloadavg()[0]
         self.notes.append(f"{load_average()} at start")
         conf = write_conf(self.dbname)
         extra = list(MODE_ARGS[self.mode])
@@ -218,11 +221,15 @@ class ModeBench:
             self.measure_restart()
         finally:
             self.notes.append(f"{load_average()} at end")
+            if max(os.getloadavg()[0], self.load_at_start) > os.cpu_count():
+                self.notes.append("BUSY MACHINE: the load exceeded the core count, figures are disturbed")
             if self.db is not None:
                 self.db.close()
             if self.server.process is not None:
+                stopping = time.monotonic()
                 self.server.stop()
                 self.say("server stopped")
+                self.notes.append(f"server stopped {time.monotonic() - stopping:.1f} s after SIGTERM")
                 count, last = self.log.tracebacks()
                 if count:
                     self.notes.append(f"server log: {count} traceback(s), last: {last[:160]}")
@@ -289,6 +296,9 @@ class ModeBench:
         while time.monotonic() < deadline and self.mirrored_state(TOGGLED) == before:
             time.sleep(0.005)
         time.sleep(SETTLE_PAUSE)
+        # The first request after an idle pause is measurably slower (threads
+        # and CPU waking up): an untimed one takes that cost, not the next route.
+        self.session.timed(FLOOR)
 
     def run_rounds(self, plan, settle=None):
         """Warm-up rounds, then measured ones; ``{name: Samples}`` and the server's view."""

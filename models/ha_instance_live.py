@@ -172,12 +172,24 @@ class HAInstance(models.Model):
         return True
 
     def action_sync_now(self):
-        """Read everything from Home Assistant now (managers)."""
+        """Read everything from Home Assistant again (managers).
+
+        A connected instance has an owner writing its mirror: it is asked to
+        do the sync, so the mirror keeps a single writer. Otherwise nothing
+        else writes, and the request syncs by itself.
+        """
         self.check_access("write")
         for instance in self:
-            try:
-                snapshot = fetch_snapshot(instance._ha_client(), timeout=60)
-            except HAError as error:
-                raise UserError(instance._ha_error(error).message) from None
-            instance._sync_full(snapshot)
+            if instance.connection_state == "connected":
+                instance._notify_owners("sync")
+            else:
+                instance._sync_from_ha()
         return True
+
+    def _sync_from_ha(self):
+        self.ensure_one()
+        try:
+            snapshot = fetch_snapshot(self._ha_client(), timeout=60)
+        except HAError as error:
+            raise UserError(self._ha_error(error).message) from None
+        return self._sync_full(snapshot)

@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB="${ODOO_HA_DEMO_DB:-odoo_ha_demo}"
 PORT="${ODOO_HA_DEMO_PORT:-8069}"
-CONF="$CACHE/odoo-demo-$RUN_ID.conf"
+CONF="$CACHE/odoo-$DB-$RUN_ID.conf"
 PIDFILE="$CACHE/odoo-demo.pid"
 LOG="$CACHE/odoo-demo.log"
 

@@ -8,7 +8,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB="${ODOO_HA_TEST_DB:-odoo_ha_test}"
-CONF="$CACHE/odoo-test-$RUN_ID.conf"
+CONF="$CACHE/odoo-$DB-$RUN_ID.conf"
 
 require_odoo
 start_postgres

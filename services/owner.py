@@ -39,7 +39,14 @@ REGISTRY_COMMANDS = {
 }
 # What the browser is told when a registry changed; floors belong to areas.
 BUS_REGISTRY = {"floor": "area"}
-CONFLICTS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable)
+# A unique violation is a conflict too: a concurrent transaction inserted the
+# same entity first, and the retry sees it.
+CONFLICTS = (
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.LockNotAvailable,
+    pg_errors.UniqueViolation,
+)
 _STOP = object()
 
 
@@ -78,6 +85,10 @@ class InstanceOwner:
     def restart(self):
         self.client.reconnect()
 
+    def request_sync(self):
+        """Full sync on the writer thread: the owner stays the mirror's only writer."""
+        self._queue.put(("sync", None))
+
     # -- reader thread: queue only -------------------------------------------
 
     def _on_state(self, status):
@@ -110,7 +121,8 @@ class InstanceOwner:
         if statuses:
             self._transaction(lambda instance: instance._ha_record_status(self.instance_id, statuses[-1]))
         reconnected = any(status.state == "connected" for status in statuses)
-        if reconnected and statuses[-1].state == "connected":
+        requested = any(kind == "sync" for kind, _payload in batch)
+        if (reconnected or requested) and self.client.connected:
             self._full_sync()
         states, registries = [], set()
         for event in events:
@@ -163,7 +175,23 @@ class InstanceOwner:
 
     @staticmethod
     def _apply_full_sync(instance, snapshot):
+        # States first, through the path live events take, so that what
+        # changed while no connection was up reaches the browsers, once.
+        # Entities new to the mirror are announced by ha_registry_updated.
+        known = dict(
+            instance.env["ha.entity"]
+            .search([("instance_id", "=", instance.id)])
+            .mapped(lambda e: (e.entity_id, e.state))
+        )
+        seen = {state["entity_id"] for state in snapshot["states"]}
+        gone = [
+            {"entity_id": e, "removed": True} for e, state in known.items() if e not in seen and state != "unavailable"
+        ]
+        applied = instance._sync_states(snapshot["states"] + gone)
+        applied = [state for state in applied if state["entity_id"] in known]
         instance._sync_full(snapshot)
+        if applied:
+            instance._bus_send("ha_states_changed", {"instance_id": instance.id, "states": applied})
         for registry in ("area", "device", "entity", "label"):
             instance._bus_send("ha_registry_updated", {"instance_id": instance.id, "registry": registry})
 

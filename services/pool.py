@@ -19,6 +19,9 @@ FIRST_CONNECT_WAIT = 5.0
 
 _lock = threading.Lock()
 _clients = {}
+# Set once a client's first connection attempt is over: concurrent first
+# callers all wait for it instead of failing on a client still connecting.
+_first_attempts = {}
 
 
 def get_client(dbname, instance_id, url, token):
@@ -30,11 +33,16 @@ def get_client(dbname, instance_id, url, token):
         if created:
             client = HAClient(url, token, name=f"{dbname}/{instance_id}")
             _clients[key] = client
+            _first_attempts[key] = threading.Event()
+        first_attempt = _first_attempts[key]
     if created:
         client.start()
         client.wait_connected(FIRST_CONNECT_WAIT, first_attempt=True)
+        first_attempt.set()
     elif client.update_credentials(url, token):
         client.wait_connected(FIRST_CONNECT_WAIT, first_attempt=True)
+    else:
+        first_attempt.wait(FIRST_CONNECT_WAIT)
     return client
 
 
@@ -49,6 +57,7 @@ def discard(dbname, instance_id):
     """Close the process's client of an instance that was archived or deleted."""
     with _lock:
         client = _clients.pop((dbname, instance_id), None)
+        _first_attempts.pop((dbname, instance_id), None)
     if client is not None:
         client.close(timeout=0)
 
@@ -57,6 +66,7 @@ def close_all():
     with _lock:
         clients = list(_clients.values())
         _clients.clear()
+        _first_attempts.clear()
     for client in clients:
         client.close(timeout=1)
 
@@ -66,6 +76,7 @@ def _forget_after_fork():
     global _lock
     _lock = threading.Lock()
     _clients.clear()
+    _first_attempts.clear()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)

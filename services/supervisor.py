@@ -152,5 +152,7 @@ class DatabaseSupervisor:
         if message.get("action") == "restart" and owner is not None:
             if message.get("force") or not owner.client.connected:
                 owner.restart()
+        elif message.get("action") == "sync" and owner is not None:
+            owner.request_sync()
         elif message.get("action") == "refresh":
             self.refresh()

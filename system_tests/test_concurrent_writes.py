@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,8 +30,8 @@ DB = "odoo_ha_test_concurrent"
 PREFIX = "sensor.odoo_ha_race_"
 EXISTING = 40  # entities updated by the bursts, created before them
 SYNC_CLIENTS = 3  # managers pressing "Sync now" over and over
-CHANGES = 1600
-RATE = 300.0  # state changes per second: the burst lasts about 5 s
+CHANGES = 1200
+RATE = 300.0  # state changes per second: each burst lasts about 4 s
 DRIVERS = 4
 NEW_EVERY = 8  # in the second test, every 8th change is the first state of a new entity
 MAX_SYNC_CALLS = 200  # per client: a bound far above what a burst allows
@@ -96,9 +97,7 @@ def existing(server, beta, instance_id):
     entity_ids = [f"{PREFIX}{index}" for index in range(EXISTING)]
     for entity_id in entity_ids:
         beta.rest("POST", f"/api/states/{entity_id}", json={"state": "initial"})
-    wait_for(
-        lambda: len(mirror(server, instance_id, entity_ids)) == len(entity_ids), 20, "the sensors in the mirror"
-    )
+    wait_for(lambda: len(mirror(server, instance_id, entity_ids)) == len(entity_ids), 20, "the sensors in the mirror")
     return entity_ids
 
 
@@ -210,9 +209,14 @@ def burst(peer, targets):
 def race(server, peer, instance_id, targets):
     """Sync now from SYNC_CLIENTS sessions for as long as the burst lasts.
 
-    Returns ``(calls, errors)``; every call must answer ``True``.
+    Returns ``(durations, errors)`` of the calls started during the burst;
+    every call must answer ``True``.
     """
     managers = [Manager(server) for _ in range(SYNC_CLIENTS)]
+    # One call before the race: the server process opens its request-side
+    # connection to Home Assistant on first use, and this test is about
+    # concurrent writes, not about that first handshake.
+    assert managers[0].sync_now(instance_id) is True
     bursting = threading.Event()
     bursting.set()
     calls, errors = [], []
@@ -225,11 +229,11 @@ def race(server, peer, instance_id, targets):
             try:
                 result = manager.sync_now(instance_id)
             except Exception as error:
-                errors.append(repr(error))
-                continue
+                result = error
+            # Every call counts, even a failed one: it started during the burst.
             calls.append(time.monotonic() - started)
             if result is not True:
-                errors.append(f"unexpected answer {result!r}")
+                errors.append(repr(result) if isinstance(result, Exception) else f"unexpected answer {result!r}")
 
     threads = [threading.Thread(target=press, args=(manager,), daemon=True) for manager in managers]
     for thread in threads:
@@ -250,16 +254,27 @@ def owner_failures(server):
     return [line for line in text.splitlines() if "could not apply updates" in line]
 
 
+def log_summary(server):
+    """How often the server met a conflict, from its log: for the test's output."""
+    text = Path(server.log_path).read_text(errors="replace")
+    return {
+        "request retries": text.count("tries left, try again"),
+        "requests out of retries": text.count("maximum number of tries reached"),
+        "serialization failures": text.count("could not serialize access"),
+        "deadlocks": text.count("deadlock detected"),
+        "unique violations": text.count("duplicate key value violates unique constraint"),
+    }
+
+
 def check(server, peer, instance_id, targets, calls, errors):
     entity_ids = sorted(set(targets))
     expected = home_assistant(peer, entity_ids)
     assert len(expected) == len(entity_ids)
     print(
         f"{len(calls)} Sync now calls during the burst, slowest {max(calls, default=0):.2f} s;"
-        f" {len(targets)} changes over {len(entity_ids)} entities"
+        f" {len(targets)} changes over {len(entity_ids)} entities; server log so far: {log_summary(server)}"
     )
-    assert not errors, f"{len(errors)} Sync now calls failed; first: {errors[0]}"
-    assert len(calls) >= SYNC_CLIENTS * 2, "too few Sync now calls overlapped the burst to prove anything"
+    assert not errors, f"{len(errors)} of {len(calls)} Sync now calls failed: {dict(Counter(errors))}"
     try:
         wait_for(lambda: mirror(server, instance_id, entity_ids) == expected, SETTLE_TIMEOUT, "the mirror equal to HA")
     except TimeoutError:

@@ -1,11 +1,15 @@
 from . import (
     test_bus,
+    test_hostile_input,
+    test_i18n,
     test_instance,
     test_js,
     test_live_routes,
     test_mirror,
+    test_permissions,
     test_resolution,
     test_routes,
     test_supervisor,
     test_test_connection,
+    test_tours,
 )

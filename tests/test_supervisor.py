@@ -146,6 +146,15 @@ class TestSupervisor(HACommon, HttpCase):
             30,
             "resynced",
         )
+        # What changed while the link was down reached the browsers too.
+        self.assertIn(
+            {"entity_id": "sensor.odoo_ephemeral", "state": "unavailable"},
+            [
+                {"entity_id": state["entity_id"], "state": state["state"]}
+                for payload in self.bus_messages(self.instance_a, "ha_states_changed")
+                for state in payload["states"]
+            ],
+        )
         ha_states = {state["entity_id"]: state["state"] for state in self.peer_a.ws_call("get_states")}
         rows = self.read(
             "SELECT entity_id, state FROM ha_entity WHERE instance_id = %s AND state != 'unavailable'",

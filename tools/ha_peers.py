@@ -96,6 +96,8 @@ PROFILES = {
     "test": [("HA Test Alpha", 18123, ALPHA), ("HA Test Beta", 18124, BETA)],
     # Fault drills stop, kill and freeze their peers: never the shared test ones.
     "drill": [("HA Drill Alpha", 18133, ALPHA), ("HA Drill Beta", 18134, BETA)],
+    # Benchmarks add thousands of states: keep them off the shared test peers.
+    "bench": [("HA Bench Alpha", 18143, ALPHA), ("HA Bench Beta", 18144, BETA)],
 }
 
 # Integrations are listed one by one because default_config pulls in

@@ -1,29 +1,15 @@
-import { defineBusModels, waitNotifications } from "@bus/../tests/bus_test_helpers";
+import { defineBusModels } from "@bus/../tests/bus_test_helpers";
 import { describe, expect, test } from "@odoo/hoot";
-import { advanceTime, Deferred } from "@odoo/hoot-mock";
-import {
-    getService,
-    makeMockEnv,
-    MockServer,
-    mockService,
-    onRpc,
-    patchWithCleanup,
-    serverState,
-} from "@web/../tests/web_test_helpers";
-import { browser } from "@web/core/browser/browser";
-import {
-    CACHE_MAX_SIZE,
-    FALLBACK_RELOAD_DELAY,
-    HADataError,
-    ROUTE_TTL,
-} from "@odoo_ha_addon/services/ha_data_service";
+import { advanceTime, Deferred, freezeTime } from "@odoo/hoot-mock";
+import { getService, makeMockEnv, mockService, onRpc } from "@web/../tests/web_test_helpers";
+import { CACHE_MAX_SIZE, HADataError, ROUTE_TTL } from "@odoo_ha_addon/services/ha_data_service";
 
 defineBusModels();
 describe.current.tags("desktop");
 
 /**
  * A fake of the addon's routes, answering with the contract's envelopes.
- * `calls` lists every request as `route` or `route:params`; `hold` maps a
+ * `calls` lists every request as `{ route, params }`; `hold` maps a
  * route to a Deferred the answer waits for.
  */
 function mockHaServer() {
@@ -106,14 +92,6 @@ async function startService() {
     return { env, haData, server };
 }
 
-/** Deliver a bus notification and wait until the bus service has handled it. */
-async function busSend(env, type, payload) {
-    const received = waitNotifications([env, type, payload]);
-    const [partner] = MockServer.env["res.partner"].read(serverState.partnerId);
-    MockServer.env["bus.bus"]._sendone(partner, type, payload);
-    await received;
-}
-
 function stepEvents(haData, ...events) {
     for (const event of events) {
         haData.onGlobalState(event, (payload) => expect.step([event, payload]));
@@ -142,6 +120,7 @@ test("does nothing on the network for a user without the HA group", async () => 
 
 test("a read is cached until its time to live runs out", async () => {
     const { haData, server } = await startService();
+    freezeTime(); // only advanceTime moves the clock
     const first = await haData.getAreas();
     expect(first.areas[0].name).toBe("Kitchen 1");
     await advanceTime(ROUTE_TTL.areas - 1);
@@ -158,6 +137,7 @@ test("a read is cached until its time to live runs out", async () => {
 
 test("each route has its own time to live", async () => {
     const { haData, server } = await startService();
+    freezeTime();
     await haData.get("websocket_status");
     await haData.getAreas();
     await advanceTime(ROUTE_TTL.websocket_status);
@@ -187,17 +167,28 @@ test("writes are never cached and send the contract's parameters", async () => {
     const { haData, server } = await startService();
     await haData.callService("light", "turn_on", { brightness: 10 });
     await haData.callService("light", "turn_on", { brightness: 10 });
-    await haData.callService("light", "toggle", {}, {
-        target: { entity_id: "light.kitchen" },
-        returnResponse: true,
-        instanceId: 2,
-    });
+    await haData.callService(
+        "light",
+        "toggle",
+        {},
+        {
+            target: { entity_id: "light.kitchen" },
+            returnResponse: true,
+            instanceId: 2,
+        }
+    );
     await haData.callServices([{ domain: "light", service: "toggle" }], { instanceId: 2 });
     await haData.restartConnection(true);
     await haData.restartConnection(true);
     expect(server.calls.slice(1)).toEqual([
-        { route: "call_service", params: { domain: "light", service: "turn_on", service_data: { brightness: 10 } } },
-        { route: "call_service", params: { domain: "light", service: "turn_on", service_data: { brightness: 10 } } },
+        {
+            route: "call_service",
+            params: { domain: "light", service: "turn_on", service_data: { brightness: 10 } },
+        },
+        {
+            route: "call_service",
+            params: { domain: "light", service: "turn_on", service_data: { brightness: 10 } },
+        },
         {
             route: "call_service",
             params: {

@@ -39,7 +39,10 @@ export function controlKind(entity) {
     if (ON_OFF_DOMAINS.includes(entity.domain)) {
         return "toggle";
     }
-    if (["cover", "lock", "climate"].includes(entity.domain)) {
+    if (entity.domain === "cover") {
+        return coverActionNames(entity).length ? "cover" : "readonly";
+    }
+    if (["lock", "climate"].includes(entity.domain)) {
         return entity.domain;
     }
     return entity.domain in RUN_SERVICES ? "run" : "readonly";
@@ -84,10 +87,18 @@ export function brightnessAction(percent) {
 
 export const COVER_ACTIONS = {
     open: { service: "open_cover", state: "opening" },
-    close: { service: "close_cover", state: "closing" },
     // Where the cover stops is only known from Home Assistant.
     stop: { service: "stop_cover" },
+    close: { service: "close_cover", state: "closing" },
 };
+/** Home Assistant's `CoverEntityFeature` bits of the actions above. */
+const COVER_FEATURES = { open: 1, close: 2, stop: 8 };
+
+/** The cover actions the entity supports (a garage door may not stop, a roof may only tilt). */
+export function coverActionNames(entity) {
+    const features = entity.attributes?.supported_features ?? 0;
+    return Object.keys(COVER_ACTIONS).filter((name) => features & COVER_FEATURES[name]);
+}
 
 export const LOCK_ACTIONS = {
     lock: { service: "lock", state: "locking" },
@@ -112,7 +123,11 @@ export function temperatureAction(entity, direction) {
     if (typeof max === "number") {
         target = Math.min(max, target);
     }
-    return { service: "set_temperature", serviceData: { temperature: target }, attributes: { temperature: target } };
+    return {
+        service: "set_temperature",
+        serviceData: { temperature: target },
+        attributes: { temperature: target },
+    };
 }
 
 export function runAction(entity) {
@@ -140,8 +155,18 @@ export function displayState(entity) {
     }
     if (entity.domain === "climate") {
         const current = attributes.current_temperature;
-        return current == null ? state : `${current}° · ${state}`;
+        return current == null ? state : `${current}° · ${state.replaceAll("_", " ")}`;
     }
     const unit = attributes.unit_of_measurement;
-    return unit ? `${state} ${unit}` : state;
+    if (unit) {
+        return `${state} ${unit}`;
+    }
+    // Home Assistant's states are identifiers ("on", "heat_cool"): make them words.
+    const words = String(state).replaceAll("_", " ");
+    return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Entities without a name of their own still need a label. */
+export function entityName(entity) {
+    return entity.name || entity.attributes?.friendly_name || entity.entity_id;
 }

@@ -1,11 +1,14 @@
 import { Component } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
 import {
     brightnessAction,
     brightnessPercent,
     controlKind,
     COVER_ACTIONS,
+    coverActionNames,
     displayState,
     entityIcon,
+    entityName,
     hasTargetTemperature,
     isDimmable,
     isUnavailable,
@@ -38,6 +41,10 @@ export class HaEntityTile extends Component {
         return `${entityIcon(this.entity)} ${this.isOn ? "text-warning" : "text-muted"}`;
     }
 
+    get name() {
+        return entityName(this.entity);
+    }
+
     get stateText() {
         return displayState(this.entity);
     }
@@ -60,6 +67,15 @@ export class HaEntityTile extends Component {
 
     get hasTargetTemperature() {
         return hasTargetTemperature(this.entity);
+    }
+
+    get coverButtons() {
+        const buttons = {
+            open: { label: _t("Open"), icon: "fa-chevron-up" },
+            stop: { label: _t("Stop"), icon: "fa-stop" },
+            close: { label: _t("Close"), icon: "fa-chevron-down" },
+        };
+        return coverActionNames(this.entity).map((name) => ({ name, ...buttons[name] }));
     }
 
     get isLocked() {

@@ -75,7 +75,7 @@ export function networkSummary(info) {
 
 class HaHeaderDetail extends Component {
     static template = "odoo_ha_addon.InstanceHeader.Detail";
-    static props = { className: String, title: String, detail: Object, slots: Object };
+    static props = { className: String, title: String, detail: Object, onRetry: Function, slots: Object };
 }
 
 /**
@@ -91,6 +91,7 @@ export class HaInstanceHeader extends Component {
         isManager: Boolean,
         reconnecting: Boolean,
         onReconnect: Function,
+        onRetryDetails: Function,
     };
 
     get badgeClass() {

@@ -36,12 +36,10 @@ export function stableKey(value) {
 
 export class TTLCache {
     /**
-     * @param {{ maxSize: number, now?: () => number }} options `now` is read
-     *  at every access so that mocked clocks (tests) are honoured.
+     * @param {{ maxSize: number }} options
      */
-    constructor({ maxSize, now = () => Date.now() }) {
+    constructor({ maxSize }) {
         this.maxSize = maxSize;
-        this.now = now;
         /**
          * Insertion order is recency order: the first key is the least
          * recently used one.
@@ -68,7 +66,7 @@ export class TTLCache {
             return undefined;
         }
         this.entries.delete(key);
-        if (entry.expiresAt <= this.now()) {
+        if (entry.expiresAt <= Date.now()) {
             return undefined;
         }
         this.entries.set(key, entry);
@@ -82,7 +80,7 @@ export class TTLCache {
      */
     set(key, { scope, route, data }, ttl) {
         this.entries.delete(key);
-        this.entries.set(key, { scope, route, data, expiresAt: this.now() + ttl });
+        this.entries.set(key, { scope, route, data, expiresAt: Date.now() + ttl });
         while (this.entries.size > this.maxSize) {
             this.entries.delete(this.entries.keys().next().value);
         }

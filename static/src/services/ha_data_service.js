@@ -1,12 +1,12 @@
-import { EventBus } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
 import { TTLCache, stableKey } from "./ha_cache";
+import { GlobalEvents } from "./ha_events";
 
-export const HA_USER_GROUP = "odoo_ha_addon.group_ha_user";
+const HA_USER_GROUP = "odoo_ha_addon.group_ha_user";
 const ROUTE_PREFIX = "/odoo_ha_addon/";
 
 /**
@@ -30,14 +30,6 @@ export const ROUTE_TTL = Object.freeze({
 export const CACHE_MAX_SIZE = 200;
 /** Time left to read the fallback warning before the page reloads. */
 export const FALLBACK_RELOAD_DELAY = 3000;
-
-export const GLOBAL_EVENTS = Object.freeze([
-    "instance_switched",
-    "session_fallback",
-    "states_changed",
-    "connection_status",
-    "registry_updated",
-]);
 
 /** `instances` lists every instance of the user: it belongs to no instance. */
 const USER_SCOPE = "user";
@@ -93,9 +85,7 @@ export class HAData {
         this.inflight = new Map();
         /** Instances this tab is switching to: the bus echo of such a switch is ours. */
         this.switching = new Set();
-        this.events = new EventBus();
-        /** @type {Map<string, Map<Function, Function>>} */
-        this.listeners = new Map(GLOBAL_EVENTS.map((event) => [event, new Map()]));
+        this.events = new GlobalEvents();
         /** For debugging: `hits` were answered without a request, `misses` needed one. */
         this.stats = { hits: 0, misses: 0, requests: 0 };
         this.currentInstanceId = null;
@@ -160,9 +150,10 @@ export class HAData {
         if (!ttl) {
             return this._request(route, params);
         }
-        const scope =
-            route === "instances" ? USER_SCOPE : params.ha_instance_id ?? this.currentInstanceId;
-        const key = `${scope}|${route}|${stableKey(params)}`;
+        const scope = route === "instances" ? USER_SCOPE : (params.ha_instance_id ?? this.currentInstanceId);
+        // The instance is in the scope: an explicit id naming the current
+        // instance shares the entry of the implicit read.
+        const key = `${scope}|${route}|${stableKey({ ...params, ha_instance_id: undefined })}`;
         if (!force) {
             const entry = this.cache.get(key);
             if (entry) {
@@ -320,47 +311,23 @@ export class HAData {
     // -- global events -------------------------------------------------------
 
     /**
-     * Call `callback(payload)` on each `event`; returns a function that
-     * unsubscribes, handy for `onWillUnmount`.
+     * Call `callback(payload)` on each `event` (see `GLOBAL_EVENTS`);
+     * returns a function that unsubscribes, handy for `onWillUnmount`.
      *
-     * @param {string} event one of {@link GLOBAL_EVENTS}
+     * @param {string} event
      * @param {(payload: any) => void} callback
      * @returns {() => void}
      */
     onGlobalState(event, callback) {
-        const listeners = this._listenersOf(event);
-        if (!listeners.has(callback)) {
-            const listener = ({ detail }) => callback(detail);
-            listeners.set(callback, listener);
-            this.events.addEventListener(event, listener);
-        }
-        return () => this.offGlobalState(event, callback);
+        return this.events.on(event, callback);
     }
 
     offGlobalState(event, callback) {
-        const listeners = this._listenersOf(event);
-        const listener = listeners.get(callback);
-        if (listener) {
-            this.events.removeEventListener(event, listener);
-            listeners.delete(callback);
-        }
+        this.events.off(event, callback);
     }
 
-    /**
-     * Every callback is called even if one throws: the event bus reports the
-     * error and goes on, so one broken component cannot silence the others.
-     */
     triggerGlobalCallbacks(event, payload) {
-        this._listenersOf(event);
         this.events.trigger(event, payload);
-    }
-
-    _listenersOf(event) {
-        const listeners = this.listeners.get(event);
-        if (!listeners) {
-            throw new Error(`Unknown Home Assistant event "${event}"`);
-        }
-        return listeners;
     }
 
     // -- bus -----------------------------------------------------------------
@@ -376,10 +343,9 @@ export class HAData {
 
     _onSessionFallback(payload) {
         const message = payload.instance_id
-            ? _t(
-                  "The Home Assistant instance you were using is no longer available. You now use %(name)s.",
-                  { name: payload.instance_name }
-              )
+            ? _t("The Home Assistant instance you were using is no longer available. You now use %(name)s.", {
+                  name: payload.instance_name,
+              })
             : _t(
                   "The Home Assistant instance you were using is no longer available, and no other instance is left for you."
               );
@@ -393,8 +359,7 @@ export class HAData {
 
     _onStatesChanged(payload) {
         const statesById = new Map(payload.states.map((state) => [state.entity_id, state]));
-        const matches = (entry) =>
-            entry.scope === payload.instance_id && entry.route === "entities_by_area";
+        const matches = (entry) => entry.scope === payload.instance_id && entry.route === "entities_by_area";
         // In place: whoever holds an answer sees the new state, and no
         // request is made for it.
         for (const [, entry] of this.cache.filter(matches)) {

@@ -1,38 +1,20 @@
-import { Component, onWillUnmount, status, useState } from "@odoo/owl";
+import { Component, onWillDestroy, status, useState } from "@odoo/owl";
 import { Dropdown } from "@web/core/dropdown/dropdown";
 import { DropdownItem } from "@web/core/dropdown/dropdown_item";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 
-/** Bootstrap text colour of the state dot, per `connection_state`. */
-const STATE_CLASSES = {
-    connected: "text-success",
-    connecting: "text-warning",
-    disconnected: "text-muted",
-    disabled: "text-muted",
-    auth_failed: "text-danger",
-    error: "text-danger",
+/** Dot colour (Bootstrap text class) and label of each `connection_state`. */
+const STATES = {
+    connected: { className: "text-success", label: _t("Connected") },
+    connecting: { className: "text-warning", label: _t("Connecting") },
+    disconnected: { className: "text-muted", label: _t("Disconnected") },
+    disabled: { className: "text-muted", label: _t("Disabled") },
+    auth_failed: { className: "text-danger", label: _t("Authentication failed") },
+    error: { className: "text-danger", label: _t("Error") },
 };
-
-function stateLabel(state) {
-    switch (state) {
-        case "connected":
-            return _t("Connected");
-        case "connecting":
-            return _t("Connecting");
-        case "disconnected":
-            return _t("Disconnected");
-        case "disabled":
-            return _t("Disabled");
-        case "auth_failed":
-            return _t("Authentication failed");
-        case "error":
-            return _t("Error");
-        default:
-            return _t("Unknown");
-    }
-}
+const UNKNOWN_STATE = { className: "text-muted", label: _t("Unknown") };
 
 /**
  * Systray menu showing the current Home Assistant instance and switching to
@@ -48,14 +30,14 @@ export class HAInstanceSwitcher extends Component {
         this.state = useState({ visible: false, instances: [], currentId: null });
         const refresh = () => this.load();
         for (const event of ["instance_switched", "connection_status", "session_fallback"]) {
-            onWillUnmount(this.haData.onGlobalState(event, refresh));
+            onWillDestroy(this.haData.onGlobalState(event, refresh));
         }
         // Not awaited in onWillStart: the navbar must not wait for the
         // group check and the instance list.
-        this.haData.ready.then((isHaUser) => {
-            if (isHaUser && status(this) !== "destroyed") {
-                this.state.visible = true;
-                return this.load();
+        this.haData.ready.then(async (isHaUser) => {
+            if (isHaUser) {
+                await this.load();
+                this.state.visible = status(this) !== "destroyed";
             }
         });
     }
@@ -65,13 +47,15 @@ export class HAInstanceSwitcher extends Component {
         try {
             data = await this.haData.getInstances();
         } catch {
-            // The route already failed for the page's other users of it;
-            // keep showing what we had rather than a second error.
+            // Keep the last list shown: a navbar item must not raise error
+            // dialogs, and the next event or opening of the menu retries.
             return;
         }
         if (status(this) === "destroyed") {
             return;
         }
+        // Copies: the service patches its cached objects in place, out of
+        // OWL's sight; its events tell when to read them again.
         this.state.instances = data.instances.map((instance) => ({ ...instance }));
         this.state.currentId = this.haData.currentInstanceId ?? data.current_instance_id;
     }
@@ -81,11 +65,7 @@ export class HAInstanceSwitcher extends Component {
     }
 
     get currentName() {
-        return (
-            this.current?.name ||
-            this.haData.currentInstanceName ||
-            _t("No Home Assistant instance")
-        );
+        return this.current?.name || this.haData.currentInstanceName || _t("No Home Assistant instance");
     }
 
     get toggleTitle() {
@@ -93,7 +73,7 @@ export class HAInstanceSwitcher extends Component {
         if (!current) {
             return this.currentName;
         }
-        const parts = [current.name, stateLabel(current.connection_state)];
+        const parts = [current.name, this.stateLabel(current.connection_state)];
         if (current.ha_version) {
             parts.push(_t("Home Assistant %s", current.ha_version));
         }
@@ -101,11 +81,11 @@ export class HAInstanceSwitcher extends Component {
     }
 
     stateClass(state) {
-        return STATE_CLASSES[state] || "text-muted";
+        return (STATES[state] || UNKNOWN_STATE).className;
     }
 
     stateLabel(state) {
-        return stateLabel(state);
+        return (STATES[state] || UNKNOWN_STATE).label;
     }
 
     async onSelect(instance) {
