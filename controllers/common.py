@@ -37,12 +37,14 @@ class RouteContext:
         return self.resolution.instance
 
 
-def ha_route(name, params=None, resolve=True, manager=False):
+def ha_route(name, params=None, resolve=True, manager=False, writes=False):
     """Declare the JSON route ``/odoo_ha_addon/<name>``.
 
     ``params`` maps parameter names to :class:`Param`; when ``resolve`` is
     true the route also takes ``ha_instance_id`` and receives the resolved
     instance. ``manager`` restricts the route to Home Assistant managers.
+    A route whose body ``writes`` runs it in a savepoint, so that a failure
+    leaves nothing written; the others save the two round trips.
     """
     spec = dict(params or {})
     if resolve:
@@ -50,7 +52,7 @@ def ha_route(name, params=None, resolve=True, manager=False):
 
     def decorator(func):
         def endpoint(self, **kwargs):
-            return _dispatch(func, self, kwargs, spec, resolve, manager)
+            return _dispatch(func, self, kwargs, spec, resolve, manager, writes)
 
         # Not functools.wraps: Odoo reads the signature through __wrapped__
         # and would drop every parameter the body does not name, so unknown
@@ -63,7 +65,7 @@ def ha_route(name, params=None, resolve=True, manager=False):
     return decorator
 
 
-def _dispatch(func, controller, kwargs, spec, resolve, manager):
+def _dispatch(func, controller, kwargs, spec, resolve, manager, writes):
     env = request.env
     try:
         _check_group(env, manager)
@@ -74,7 +76,10 @@ def _dispatch(func, controller, kwargs, spec, resolve, manager):
             ctx.resolution = env["ha.instance"]._resolve_for_request(request.session, explicit_id)
         # A failing route body must leave nothing written behind, while what
         # the resolution did (session clean-up, fallback notice) stays.
-        with env.cr.savepoint():
+        if writes:
+            with env.cr.savepoint():
+                data = func(controller, ctx, **values)
+        else:
             data = func(controller, ctx, **values)
         return {"success": True, "data": data}
     except HAApiError as error:
@@ -100,4 +105,7 @@ def _check_group(env, manager):
 
 
 def _error(message, code):
+    # A message may quote the caller's text: one that cannot be encoded
+    # (a lone surrogate) would break the JSON answer itself.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return {"success": False, "error": message, "error_code": code}

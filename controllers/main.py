@@ -23,7 +23,7 @@ class HAController(http.Controller):
             "source": ctx.resolution.source,
         }
 
-    @ha_route("switch_instance", params={"instance_id": Param(record_id, required=True)}, resolve=False)
+    @ha_route("switch_instance", params={"instance_id": Param(record_id, required=True)}, resolve=False, writes=True)
     def switch_instance(self, ctx, instance_id):
         instance = ctx.env["ha.instance"]._resolve_for_request(ctx.session, instance_id).instance
         instance._switch_to(ctx.session)
@@ -60,7 +60,7 @@ class HAController(http.Controller):
     def websocket_status(self, ctx):
         return ctx.instance._websocket_status()
 
-    @ha_route("websocket_restart", params={"force": Param(boolean, default=False)}, manager=True)
+    @ha_route("websocket_restart", params={"force": Param(boolean, default=False)}, manager=True, writes=True)
     def websocket_restart(self, ctx, force):
         return ctx.instance._restart_connection(force)
 

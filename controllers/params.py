@@ -11,7 +11,11 @@ import re
 from ..exceptions import InvalidParams
 
 MAX_ID = 2**31 - 1
-ENTITY_ID_RE = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+MAX_DATA_BYTES = 64 * 1024
+MAX_BATCH = 100
+ENTITY_ID_RE = re.compile(r"[a-z0-9_]+\.[a-z0-9_]+")
+SLUG_RE = re.compile(r"[a-z0-9_]{1,64}")
+TARGET_KEYS = ("entity_id", "device_id", "area_id", "floor_id", "label_id")
 
 
 class Param:
@@ -19,6 +23,34 @@ class Param:
         self.check = check
         self.required = required
         self.default = default
+
+
+def parse(env, spec, values):
+    """Return the validated parameters, defaults filled in."""
+    unknown = sorted(set(values) - set(spec))
+    if unknown:
+        raise InvalidParams(env._("Unknown parameter(s): %(names)s.", names=", ".join(map(str, unknown))[:200]))
+    parsed = {}
+    for name, param in spec.items():
+        if name not in values or values[name] is None:
+            if param.required:
+                raise InvalidParams(env._("%(name)s is required.", name=name))
+            parsed[name] = param.default() if callable(param.default) else param.default
+            continue
+        parsed[name] = param.check(env, name, values[name])
+    return parsed
+
+
+def _clean_text(value, max_length):
+    """Whether ``value`` is text PostgreSQL and JSON can carry: no NUL byte,
+    no lone surrogate."""
+    if not isinstance(value, str) or not value or len(value) > max_length or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def record_id(env, name, value):
@@ -44,43 +76,21 @@ def choice(*allowed):
 
 
 def entity_id(env, name, value):
-    if not isinstance(value, str) or len(value) > 255 or not ENTITY_ID_RE.match(value):
+    if not isinstance(value, str) or len(value) > 255 or not ENTITY_ID_RE.fullmatch(value):
         raise InvalidParams(env._("%(name)s must be a Home Assistant entity id such as light.kitchen.", name=name))
     return value
 
 
-def parse(env, spec, values):
-    """Return the validated parameters, defaults filled in."""
-    unknown = sorted(set(values) - set(spec))
-    if unknown:
-        raise InvalidParams(env._("Unknown parameter(s): %(names)s.", names=", ".join(map(str, unknown))[:200]))
-    parsed = {}
-    for name, param in spec.items():
-        if name not in values or values[name] is None:
-            if param.required:
-                raise InvalidParams(env._("%(name)s is required.", name=name))
-            parsed[name] = param.default() if callable(param.default) else param.default
-            continue
-        parsed[name] = param.check(env, name, values[name])
-    return parsed
-
-
-SLUG_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-TARGET_KEYS = ("entity_id", "device_id", "area_id", "floor_id", "label_id")
-MAX_DATA_BYTES = 64 * 1024
-MAX_BATCH = 100
-
-
 def slug(env, name, value):
     """A Home Assistant domain or service name."""
-    if not isinstance(value, str) or not SLUG_RE.match(value):
+    if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
         raise InvalidParams(env._("%(name)s must be a Home Assistant name such as light or turn_on.", name=name))
     return value
 
 
 def text(max_length):
     def check(env, name, value):
-        if not isinstance(value, str) or not value or len(value) > max_length:
+        if not _clean_text(value, max_length):
             raise InvalidParams(env._("%(name)s must be a text of 1 to %(max)s characters.", name=name, max=max_length))
         return value
 
@@ -95,21 +105,36 @@ def json_object(env, name, value):
     return value
 
 
+def _check_target_ids(env, name, value):
+    """The target keys of ``value`` (a target, or service data that may hold
+    them too) are ids or lists of ids."""
+    for key in TARGET_KEYS:
+        if key not in value:
+            continue
+        ids = value[key]
+        items = [ids] if isinstance(ids, str) else ids
+        if not isinstance(items, list) or not all(_clean_text(item, 255) for item in items):
+            raise InvalidParams(env._("%(name)s.%(key)s must be an id or a list of ids.", name=name, key=key))
+
+
 def target(env, name, value):
     json_object(env, name, value)
-    for key, ids in value.items():
-        if key not in TARGET_KEYS:
-            raise InvalidParams(env._("%(name)s may only contain: %(keys)s.", name=name, keys=", ".join(TARGET_KEYS)))
-        items = [ids] if isinstance(ids, str) else ids
-        if not isinstance(items, list) or not all(isinstance(item, str) and len(item) <= 255 for item in items):
-            raise InvalidParams(env._("%(name)s.%(key)s must be an id or a list of ids.", name=name, key=key))
+    if set(value) - set(TARGET_KEYS):
+        raise InvalidParams(env._("%(name)s may only contain: %(keys)s.", name=name, keys=", ".join(TARGET_KEYS)))
+    _check_target_ids(env, name, value)
+    return value
+
+
+def service_data(env, name, value):
+    json_object(env, name, value)
+    _check_target_ids(env, name, value)
     return value
 
 
 SERVICE_CALL = {
     "domain": Param(slug, required=True),
     "service": Param(slug, required=True),
-    "service_data": Param(json_object, default=dict),
+    "service_data": Param(service_data, default=dict),
     "target": Param(target),
 }
 

@@ -89,8 +89,10 @@ class HAInstance(models.Model):
 
     # -- what the routes answer ---------------------------------------------
 
-    def _has_supervisor(self):
-        return "hassio" in self._ha_call("get_config").get("components", ())
+    def _ha_config(self):
+        """``get_config``, with whether the instance runs a Supervisor."""
+        config = self._ha_call("get_config")
+        return config, "hassio" in config.get("components", ())
 
     def _supervisor_get(self, endpoint):
         return self._ha_call("supervisor/api", endpoint=endpoint, method="get")
@@ -100,7 +102,7 @@ class HAInstance(models.Model):
         return (event.get("data") or {}).get("homeassistant", {}).get("info", {})
 
     def _hardware_info(self):
-        if self._has_supervisor():
+        if self._ha_config()[1]:
             return {"source": "supervisor", **self._supervisor_get("/hardware/info")}
         return {
             "source": "core",
@@ -109,9 +111,9 @@ class HAInstance(models.Model):
         }
 
     def _network_info(self):
-        if self._has_supervisor():
+        config, supervised = self._ha_config()
+        if supervised:
             return {"source": "supervisor", **self._supervisor_get("/network/info")}
-        config = self._ha_call("get_config")
         host = self._core_host_info()
         return {
             "source": "core",

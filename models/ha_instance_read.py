@@ -10,7 +10,9 @@ class HAInstance(models.Model):
 
     def _areas_payload(self):
         self.ensure_one()
-        areas = self.env["ha.area"].search([("instance_id", "=", self.id)], order="name, id")
+        areas = self.env["ha.area"].search_fetch(
+            [("instance_id", "=", self.id)], ["area_id", "name", "floor_id"], order="name, id"
+        )
         return [
             {
                 "area_id": area.area_id,
@@ -23,10 +25,17 @@ class HAInstance(models.Model):
 
     def _entities_by_area_payload(self, area_id):
         self.ensure_one()
-        area = self.env["ha.area"].search([("instance_id", "=", self.id), ("area_id", "=", area_id)], limit=1)
+        # order="id": the model's default order would join ha_instance for nothing.
+        area = self.env["ha.area"].search(
+            [("instance_id", "=", self.id), ("area_id", "=", area_id)], limit=1, order="id"
+        )
         if not area:
             raise NotFound(self.env._("%(instance)s has no area %(area)s.", instance=self.name, area=area_id[:100]))
-        entities = self.env["ha.entity"].search([("area_id", "=", area.id)], order="entity_id")
+        entities = self.env["ha.entity"].search_fetch(
+            [("area_id", "=", area.id)],
+            ["entity_id", "name", "domain", "state", "attributes", "device_id"],
+            order="entity_id",
+        )
         return [
             {
                 "entity_id": entity.entity_id,

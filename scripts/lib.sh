@@ -29,6 +29,13 @@ as https://www.odoo.com/documentation/18.0/administration/on_premise/source.html
 (Debian needs: apt-get install libldap2-dev libsasl2-dev libpq-dev.)
 Or point ODOO_PYTHON at a Python that has Odoo 18 installed." ;;
     esac
+    # The prefork server's gevent worker runs this at start; when it fails
+    # that worker crash-loops (the tests run a prefork server).
+    if ! "$PY" -W ignore -c 'from gevent import monkey; monkey.patch_all()' >/dev/null 2>&1; then
+        die "Odoo's gevent worker cannot start in $PY: $("$PY" -W ignore -c 'from gevent import monkey; monkey.patch_all()' 2>&1 | tail -n 1)
+gevent 22 (Odoo 18's pin) needs pkg_resources, removed from setuptools 81, and zope.* of its time:
+    $PY -m pip install 'setuptools<81' 'zope.interface<7' 'zope.event<6'"
+    fi
 }
 
 start_postgres() {

@@ -47,10 +47,12 @@ def get_client(dbname, instance_id, url, token):
 
 
 def reconnect(dbname, instance_id):
+    """Reconnect now; the next call finds the new connection, not a gap."""
     with _lock:
         client = _clients.get((dbname, instance_id))
     if client is not None:
         client.reconnect()
+        client.wait_connected(FIRST_CONNECT_WAIT, first_attempt=True)
 
 
 def discard(dbname, instance_id):

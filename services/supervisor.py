@@ -11,6 +11,7 @@ models at commit time.
 
 import json
 import logging
+import os
 import select
 import threading
 import zlib
@@ -38,6 +39,8 @@ class DatabaseSupervisor:
         self._credentials = {}
         self._conn = None
         self._stopping = threading.Event()
+        # Written by stop() to wake the loop out of its select().
+        self._wakeup_r, self._wakeup_w = os.pipe()
         self._thread = None
 
     def __repr__(self):
@@ -49,10 +52,15 @@ class DatabaseSupervisor:
         return self
 
     def stop(self, timeout=10.0):
+        if self._stopping.is_set():
+            return
         self._stopping.set()
+        os.write(self._wakeup_w, b".")
         if self._thread is not None:
             self._thread.join(timeout)
         self._release_all()
+        os.close(self._wakeup_r)
+        os.close(self._wakeup_w)
 
     # -- loop --------------------------------------------------------------
 
@@ -135,7 +143,8 @@ class DatabaseSupervisor:
             self._conn = None
 
     def _wait_for_control(self, timeout):
-        if select.select([self._conn], [], [], timeout)[0]:
+        ready = select.select([self._conn, self._wakeup_r], [], [], timeout)[0]
+        if self._conn in ready:
             self._conn.poll()
             while self._conn.notifies:
                 self.handle_control(self._conn.notifies.pop(0).payload)

@@ -144,14 +144,18 @@ class TestDashboardTours(HACommon, WebsocketCase):
         )
 
     def open_page(self, session, ready, success_signal):
-        """A Chromium of its own on the dashboard with ``session``, ready when
-        the JavaScript ``ready`` is true; the caller stops it. Like
-        ``browser_js`` without the tour, which the caller starts if any."""
+        """A Chromium of its own on the dashboard with ``session``, once the
+        JavaScript ``ready`` is true: the first half of ``browser_js``, for
+        a test that drives two browsers. The caller stops it."""
         browser = ChromeBrowser(self, success_signal=success_signal)
-        browser.set_cookie("session_id", session.sid, "/", HOST)
-        browser.set_cookie(TEST_CURSOR_COOKIE_NAME, self.http_request_key, "/", HOST)
-        browser.navigate_to(self.base_url() + URL, wait_stop=True)
-        self.assertTrue(browser._wait_ready(ready), f"page not ready: {ready}")
+        try:
+            browser.set_cookie("session_id", session.sid, "/", HOST)
+            browser.set_cookie(TEST_CURSOR_COOKIE_NAME, self.http_request_key, "/", HOST)
+            browser.navigate_to(self.base_url() + URL, wait_stop=True)
+            self.assertTrue(browser._wait_ready(ready), f"page not ready: {ready}")
+        except BaseException:
+            browser.stop()
+            raise
         return browser
 
     # -- tests ----------------------------------------------------------------
@@ -162,6 +166,9 @@ class TestDashboardTours(HACommon, WebsocketCase):
         self.assertEqual(self.user_both.current_ha_instance_id, self.instance_b, "the switch is the user's preference")
 
     def test_live_state_follows_home_assistant(self):
+        """The tile shows Home Assistant's state from the bus, not only the
+        optimistic one: after the page's own toggle, the light is turned
+        back on in Home Assistant directly, and the tile must follow."""
         self.set_light(self.peer_a, BED_LIGHT, "on")
         # Records are read before the owner starts: from then on, only under the lock.
         login = self.user_both.login
@@ -197,6 +204,7 @@ class TestDashboardTours(HACommon, WebsocketCase):
         self.assertEqual(self.peer_a.rest("GET", f"/api/states/{BED_LIGHT}")["state"], "on")
 
     def test_refused_change_is_reverted(self):
+        # The user's preference: the dashboard opens on Beta.
         self.user_both.current_ha_instance_id = self.instance_b
         pergola = self.env["ha.entity"].search(
             [("instance_id", "=", self.instance_b.id), ("entity_id", "=", "cover.pergola_roof")]
@@ -208,6 +216,7 @@ class TestDashboardTours(HACommon, WebsocketCase):
         self.start_tour(URL, "odoo_ha_addon_dashboard_refused", login=self.user_both.login)
 
     def test_compare_leaves_the_session_alone(self):
+        """The compared instance is read and controlled with explicit ids."""
         self.set_light(self.peer_b, OFFICE_LIGHT, "on")
         self.instance_b.action_sync_now()
         self.start_tour(URL, "odoo_ha_addon_dashboard_compare", login=self.user_both.login)

@@ -14,11 +14,10 @@ const ON_OFF_DOMAINS = ["light", "switch", "input_boolean", "fan"];
 const RUN_SERVICES = { scene: "turn_on", script: "turn_on", button: "press" };
 /** Home Assistant's own default step for a target temperature in Celsius. */
 const DEFAULT_TEMPERATURE_STEP = 0.5;
-const NO_VALUE_STATES = ["unavailable", "unknown"];
 
 const ICONS = {
     light: "fa-lightbulb-o",
-    switch: "fa-toggle-on",
+    switch: "fa-plug",
     input_boolean: "fa-check-square-o",
     fan: "fa-refresh",
     cover: "fa-columns",
@@ -52,8 +51,12 @@ export function entityIcon(entity) {
     return ICONS[entity.domain] || "fa-cube";
 }
 
+/**
+ * Home Assistant cannot reach the device. An "unknown" state is no such
+ * case: a scene or a button that never ran has one and still works.
+ */
 export function isUnavailable(entity) {
-    return NO_VALUE_STATES.includes(entity.state);
+    return entity.state === "unavailable";
 }
 
 /** Explicit on/off rather than `toggle`: the call does what the user saw. */
