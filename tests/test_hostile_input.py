@@ -223,18 +223,31 @@ def classify_text(value, pattern=None, max_length=MAX_TEXT):
     return UNKNOWN
 
 
+def ids_ok(ids):
+    """An id or a list of ids: non-empty text PostgreSQL can store."""
+    items = [ids] if isinstance(ids, str) else ids
+    return is_text_list(items) and all(
+        item and len(item) <= MAX_TEXT and "\x00" not in item and not any("\ud800" <= c <= "\udfff" for c in item)
+        for item in items
+    )
+
+
 def classify_target(value):
     if not isinstance(value, dict) or data_size(value) > MAX_DATA:
         return BAD
-    for key, ids in value.items():
-        items = [ids] if isinstance(ids, str) else ids
-        if key not in TARGET_KEYS or not is_text_list(items) or any(len(item) > MAX_TEXT for item in items):
-            return BAD
+    if any(key not in TARGET_KEYS or not ids_ok(ids) for key, ids in value.items()):
+        return BAD
     return UNKNOWN
 
 
 def classify_service_data(value):
-    return BAD if not isinstance(value, dict) or data_size(value) > MAX_DATA else UNKNOWN
+    """Service data is Home Assistant's business, except the target keys it
+    may carry: those are checked like a target's."""
+    if not isinstance(value, dict) or data_size(value) > MAX_DATA:
+        return BAD
+    if any(not ids_ok(value[key]) for key in TARGET_KEYS if key in value):
+        return BAD
+    return UNKNOWN
 
 
 safe_characters = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")

@@ -104,7 +104,7 @@ test("lists the accessible instances with their state, the current one marked", 
     ]);
     expect(".o_ha_instance_current").toHaveCount(1);
     expect(".o_ha_instance_current").toHaveAttribute("data-instance-id", "1");
-    expect(".o_ha_instance_current .fa-check").toHaveCount(1);
+    expect(".o_ha_instance_current").toHaveAttribute("aria-current", "true");
     const dotClass = (id) => `.o_ha_instance_item[data-instance-id='${id}'] .o_ha_state_dot`;
     expect(dotClass(1)).toHaveClass("text-success");
     expect(dotClass(2)).toHaveClass("text-warning");
