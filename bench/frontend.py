@@ -698,9 +698,11 @@ def print_report(bench, elapsed, failed):
             cells += [f"{format(load[key], fmt):>{width}}" for key, _title, width, fmt in LOAD_COLUMNS[1:]]
             print("  ".join(cells))
         last = loads[-1]
+        # Per route, the count in each load: a load that reads a route twice stands out.
+        routes = sorted({route for load in loads for route in load["rpcs"]})
         print(
-            f"  requests to {ROUTE} in the last load: "
-            + ", ".join(f"{route} {count}" for route, count in sorted(last["rpcs"].items()))
+            f"  requests to {ROUTE} per load (load 1, 2, ...): "
+            + ", ".join(f"{route} {'/'.join(str(load['rpcs'].get(route, 0)) for load in loads)}" for route in routes)
         )
         print(
             "  timeline in the page, with the has_group checks (ms): "

@@ -319,8 +319,8 @@ class RealtimeBench:
         self.args = args
         self.nonce = uuid.uuid4().hex[:6]
         peers_module = load_tool("ha_peers")
-        self.peers = peers_module.ensure_up("test")
-        self.peers_file = peers_module.state_path("test")
+        self.peers = peers_module.ensure_up("bench")
+        self.peers_file = peers_module.state_path("bench")
         self.alpha, self.beta = self.peers
         self.results = []  # (label, measure, target, verdict)
         self.server = None

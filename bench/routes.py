@@ -581,9 +581,9 @@ def main(argv=None):
         parser.error("--calls must be at least 1")
 
     harness = load_tool("ha_peers")
-    peers = harness.ensure_up("test")
+    peers = harness.ensure_up("bench")
     peer_urls = [peer.url.rstrip("/") for peer in peers]
-    peers_file = harness.state_path("test")
+    peers_file = harness.state_path("bench")
 
     started = time.monotonic()
     modes = ("threaded", "prefork") if args.mode == "both" else (args.mode,)

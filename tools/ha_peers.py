@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Install and run real Home Assistant demo peers on loopback for odoo_ha_addon.
 
-    python3 tools/ha_peers.py up|down|status [--profile demo|test]
+    python3 tools/ha_peers.py up|down|status [--profile demo|test|drill|bench]
 
 Tests load this file by path (importlib) and use ensure_up(), load_peers() and
 Peer. Only the standard library and websocket-client are used, so it runs

@@ -1,4 +1,4 @@
-import { Component, status, useState } from "@odoo/owl";
+import { Component, onMounted, status, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { useService } from "@web/core/utils/hooks";
 import { useDebounced } from "@web/core/utils/timing";
@@ -57,12 +57,14 @@ export class HaInstancePanel extends Component {
                 this.reloadAreas();
             }
         });
-        // Not awaited: the panel shows its loading state meanwhile.
-        this.load();
+        // After mounting: load() reports the resolved instance to the
+        // dashboard, and a parent re-rendered before this panel is mounted
+        // would throw it away and create a second one, loading twice.
+        onMounted(() => this.load());
     }
 
     get alive() {
-        return status(this) !== "destroyed";
+        return !["destroyed", "cancelled"].includes(status(this));
     }
 
     get scope() {
