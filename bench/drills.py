@@ -112,8 +112,12 @@ class Drills:
         healing = time.monotonic() if expect_drop else started
         heal()
         healed = time.monotonic() if expect_drop else started
+        # "since" has a one-second resolution: after a drop that was seen,
+        # being connected again is the recovery.
         self.wait(
-            lambda: self.status(peer)["connected"] and self.status(peer)["since"] != before["since"],
+            lambda: (
+                self.status(peer)["connected"] and (seen is not None or self.status(peer)["since"] != before["since"])
+            ),
             RECOVER_TIMEOUT,
             "recovery",
         )
