@@ -128,6 +128,52 @@ class TestSupervisor(HACommon, HttpCase):
         self.wait_for(lambda: self.instance_a.id not in supervisor.owners, 10, "released")
         self.assertEqual(self.state_of(self.instance_a), "disabled")
 
+    def test_registry_events_update_the_mirror(self):
+        self.start_supervisor()
+        self.wait_connected(self.instance_a)
+        self.wait_for(lambda: self.mirror_state(self.instance_a, "light.bed_light") is not None, message="synced")
+        device = self.peer_a.ws_call("config/device_registry/list")[0]
+        area = self.peer_a.ws_call("config/area_registry/create", name="Odoo Test Attic")
+        try:
+            self.wait_for(
+                lambda: (
+                    self.read(
+                        "SELECT name FROM ha_area WHERE instance_id = %s AND area_id = %s",
+                        (self.instance_a.id, area["area_id"]),
+                    )
+                    == [("Odoo Test Attic",)]
+                ),
+                10,
+                "area created in Home Assistant mirrored",
+            )
+            self.peer_a.ws_call("config/device_registry/update", device_id=device["id"], name_by_user="Odoo Renamed")
+            self.wait_for(
+                lambda: (
+                    self.read(
+                        "SELECT name FROM ha_device WHERE instance_id = %s AND device_id = %s",
+                        (self.instance_a.id, device["id"]),
+                    )
+                    == [("Odoo Renamed",)]
+                ),
+                10,
+                "device renamed in Home Assistant mirrored",
+            )
+        finally:
+            self.peer_a.ws_call("config/device_registry/update", device_id=device["id"], name_by_user=None)
+            self.peer_a.ws_call("config/area_registry/delete", area_id=area["area_id"])
+        self.wait_for(
+            lambda: (
+                not self.read(
+                    "SELECT 1 FROM ha_area WHERE instance_id = %s AND area_id = %s",
+                    (self.instance_a.id, area["area_id"]),
+                )
+            ),
+            10,
+            "area deleted in Home Assistant removed",
+        )
+        registries = {payload["registry"] for payload in self.bus_messages(self.instance_a, "ha_registry_updated")}
+        self.assertLessEqual({"area", "device"}, registries)
+
     def test_reconnect_after_restart_resyncs_the_mirror(self):
         self.start_supervisor()
         self.wait_connected(self.instance_a)
