@@ -41,9 +41,10 @@ def run(name):
         )
         log.write(completed.stdout)
     lines = completed.stdout.splitlines()
-    rows = [line.strip() for line in lines if VERDICT.search(line) or line.startswith("median")]
+    # A benchmark may print a verdict twice (as it goes, then in a summary).
+    rows = list(dict.fromkeys(line.strip() for line in lines if VERDICT.search(line) or line.startswith("median")))
     if name == "drills":
-        rows = [line for line in lines if line.startswith("| ") and not line.startswith("| drill")]
+        rows = [line.strip("| ") for line in lines if line.startswith("| ") and not line.startswith("| drill")]
     return rows, completed.returncode, time.monotonic() - started, log_path
 
 
